@@ -1,0 +1,3 @@
+import { startHttpService } from '@kodingcaravan/shared';
+
+startHttpService('analytics-service', 3008);

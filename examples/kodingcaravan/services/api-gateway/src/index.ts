@@ -1,0 +1,3 @@
+import { startHttpService } from '@kodingcaravan/shared';
+
+startHttpService('api-gateway', 3000);

@@ -1,0 +1,3 @@
+import { startHttpService } from '@kodingcaravan/shared';
+
+startHttpService('booking-service', 3010);

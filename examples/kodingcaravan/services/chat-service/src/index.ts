@@ -1,0 +1,3 @@
+import { startHttpService } from '@kodingcaravan/shared';
+
+startHttpService('chat-service', 3007);

@@ -1,0 +1,5 @@
+import { loadEnv } from '@kodingcaravan/shared';
+import { runWorker } from '@kodingcaravan/shared/worker';
+
+loadEnv();
+runWorker('notification-worker', () => {});

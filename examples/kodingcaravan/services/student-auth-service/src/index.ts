@@ -1,0 +1,3 @@
+import { startHttpService } from '@kodingcaravan/shared';
+
+startHttpService('student-auth-service', 3003);
