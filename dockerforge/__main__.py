@@ -1,0 +1,3 @@
+from dockerforge.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per subcommand; each returns data and leaves printing to the CLI."""

@@ -1,0 +1,21 @@
+"""``dockerforge render``: write the renderings to the repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockerforge.fsutil import write_atomic
+from dockerforge.model import Manifest
+from dockerforge.render import render_files
+
+
+@dataclass(frozen=True)
+class Written:
+    path: str
+    changed: bool
+
+
+def render(manifest: Manifest, names: list[str] | None) -> list[Written]:
+    """Render everything first (so a mistake writes nothing), then write what changed."""
+    files = render_files(manifest, names)
+    return [Written(f.path, write_atomic(manifest.root, f.path, f.text)) for f in files]
