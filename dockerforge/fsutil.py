@@ -75,3 +75,14 @@ def write_atomic(root: Path, relative: str, text: str) -> bool:
         Path(temp).unlink(missing_ok=True)
         raise
     return True
+
+
+def write_files(root: Path, files: list[tuple[str, str]]) -> list[bool]:
+    """Write several files; every path is checked before the first write.
+
+    A path that leaves the repository (or an unreadable existing file) stops the whole batch
+    with nothing written.
+    """
+    for relative, _ in files:
+        read_if_exists(root, relative)  # refuses paths outside the repository and bad files
+    return [write_atomic(root, relative, text) for relative, text in files]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +274,8 @@ class _Loader:
                     )
                 if dep not in specs:
                     raise UserError(
-                        f"services.{spec.name}.deps: unknown service {dep!r}{_suggest(dep, specs)}",
+                        f"services.{spec.name}.deps: unknown service {dep!r}"
+                        + _suggest(dep, specs, workspace, services_dir),
                         location,
                     )
         for spec in specs.values():
@@ -333,11 +335,22 @@ class _Loader:
         return package
 
 
-def _suggest(name: str, known: dict[str, Any]) -> str:
-    from difflib import get_close_matches
-
+def _suggest(name: str, known: dict[str, Any], workspace: Workspace, services_dir: str) -> str:
+    if workspace.by_path(f"{services_dir}/{name}") is not None:
+        return f" (there is a package at {services_dir}/{name}: declare it under services:)"
     close = get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _find_cycle(pending: dict[str, set[str]]) -> list[str]:
+    """A cycle among packages none of which is ready, first one closing it last."""
+    path = [min(pending)]
+    while True:
+        following = min(pending[path[-1]])
+        if following in path:
+            cycle = path[path.index(following) :]
+            return [*cycle, cycle[0]]
+        path.append(following)
 
 
 def _family_of(image: str) -> str | None:
@@ -442,9 +455,10 @@ class _Resolver:
                 (n for n, deps in pending.items() if not deps), key=lambda n: packages[n].path
             )
             if not ready:
-                cycle = " -> ".join(sorted(packages[n].path for n in pending))
-                first = packages[sorted(pending)[0]]
-                raise UserError(f"dependency cycle between {cycle}", first.location("dependencies"))
+                cycle = _find_cycle(pending)
+                text = " -> ".join(packages[n].path for n in cycle)
+                first = packages[cycle[0]]
+                raise UserError(f"dependency cycle: {text}", first.location("dependencies"))
             name = ready[0]
             order.append(name)
             del pending[name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockerforge.fsutil import write_atomic
+from dockerforge.fsutil import write_files
 from dockerforge.model import Manifest
 from dockerforge.render import render_files
 
@@ -18,4 +18,5 @@ class Written:
 def render(manifest: Manifest, names: list[str] | None) -> list[Written]:
     """Render everything first (so a mistake writes nothing), then write what changed."""
     files = render_files(manifest, names)
-    return [Written(f.path, write_atomic(manifest.root, f.path, f.text)) for f in files]
+    changed = write_files(manifest.root, [(f.path, f.text) for f in files])
+    return [Written(f.path, c) for f, c in zip(files, changed, strict=True)]
