@@ -35,6 +35,24 @@ ServicesArgument = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        _echo(f"dockerforge {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Canonical, checked, ECS-ready Dockerfiles for pnpm monorepos of Node.js services."""
+
+
 def _load(repo: Path | None) -> Manifest:
     from dockerforge.manifest import find_repo, load_manifest
 
@@ -94,12 +112,6 @@ def check(services: ServicesArgument = None, repo: RepoOption = None) -> None:
         )
         raise typer.Exit(EXIT_FINDINGS)
     _echo(f"{len(results)} files match their templates")
-
-
-@app.command()
-def version() -> None:
-    """Print the dockerforge version."""
-    _echo(__version__)
 
 
 def main() -> None:
