@@ -140,7 +140,7 @@ class _Loader:
 
         shared = self._shared_folder(ws, workspace)
         scope = self._scope(ws, workspace, shared)
-        services_dir = ws["services"].value if "services" in ws else "services"
+        services_dir = ws["services"].value if "services" in ws else _services_dir(workspace)
         build_files = self._build_files(ws)
         defaults = self._image(image, workspace)
         templates = self._templates(top.get("templates"))
@@ -340,6 +340,15 @@ def _suggest(name: str, known: dict[str, Any], workspace: Workspace, services_di
         return f" (there is a package at {services_dir}/{name}: declare it under services:)"
     close = get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _services_dir(workspace: Workspace) -> str:
+    """The folder of services a workspace glob names: `services`, else `apps`, else the first."""
+    folders = [p[:-2] for p in workspace.patterns if p.endswith("/*") and "*" not in p[:-2]]
+    for preferred in ("services", "apps"):
+        if preferred in folders:
+            return preferred
+    return folders[0] if folders else "services"
 
 
 def _find_cycle(pending: dict[str, set[str]]) -> list[str]:

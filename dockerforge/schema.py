@@ -108,7 +108,7 @@ WORKSPACE = Section(
             "Folder that holds one folder per service.",
             REL_DIR,
             "a relative folder path",
-            default="`services`",
+            default="`services` (or `apps`, or the first `<folder>/*` workspace glob)",
         ),
         Field(
             "build_files",

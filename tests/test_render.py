@@ -13,7 +13,7 @@ from dockerforge.dockerfile import ParsedDockerfile, Stage, parse_dockerfile
 from dockerforge.manifest import load_manifest
 from dockerforge.model import Manifest, Service
 from dockerforge.render import environment, render_dockerfile, render_dockerignore, render_files
-from tests.conftest import AUDITED_DRIFT, EXAMPLE, GOLDEN, MULTILIB
+from tests.conftest import AUDITED_DRIFT, EXAMPLE, GOLDEN, MULTILIB, run_cli
 
 STAGES = ["base", "deps", "builder", "prod-deps", "runtime"]
 TOOLCHAIN = {"python3", "make", "g++"}
@@ -268,3 +268,36 @@ def test_dockerignore_keeps_build_context_clean() -> None:
     patterns = [line for line in lines if line and not line.startswith("#")]
     for needed in (".git", "**/node_modules", "**/dist", "**/build", "**/.env*"):
         assert needed in patterns
+
+
+def test_repository_templates_extend_the_bundled_ones(example: Path) -> None:
+    folder = example / "docker-templates"
+    folder.mkdir()
+    (folder / "Dockerfile.j2").write_text(
+        '{% extends "dockerforge/Dockerfile.j2" %}\n'
+        "{% block service_runtime %}\n"
+        'LABEL org.opencontainers.image.title="{{ service.name }}"\n'
+        "{{ super() }}"
+        "{% endblock %}\n"
+    )
+    manifest_file = example / "dockerforge.yaml"
+    manifest_file.write_text("templates: docker-templates\n" + manifest_file.read_text())
+    manifest = load_manifest(example)
+    service = manifest.service("api-gateway")
+    assert service is not None
+    runtime = parsed(manifest, service).runtime
+    assert [i.value for i in runtime.all("LABEL")] == [
+        'org.opencontainers.image.title="api-gateway"'
+    ]
+    assert runtime.last("HEALTHCHECK") is not None  # super() kept the bundled block
+
+
+def test_template_mistake_names_the_template_file_and_line(example: Path) -> None:
+    folder = example / "docker-templates"
+    folder.mkdir()
+    (folder / "Dockerfile.j2").write_text("FROM node\n{% if %}\n")
+    manifest_file = example / "dockerforge.yaml"
+    manifest_file.write_text("templates: docker-templates\n" + manifest_file.read_text())
+    result = run_cli("check", "--repo", example)
+    assert result.code == 2
+    assert result.stderr.startswith(f"{folder / 'Dockerfile.j2'}:2: template error:"), result.stderr
