@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Iterator
@@ -106,6 +107,24 @@ class Install:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """A HEALTHCHECK instruction: its timings (seconds, Docker's defaults when unset)."""
+
+    instruction: Instruction
+    disabled: bool  # HEALTHCHECK NONE
+    interval: int
+    timeout: int
+    start_period: int
+    retries: int
+    command: list[str] | str | None  # exec form (list), shell form (str), None when disabled
+
+    @property
+    def text(self) -> str:
+        """The probe as one string, to search for the port and path it uses."""
+        return " ".join(self.command) if isinstance(self.command, list) else self.command or ""
+
+
+@dataclass(frozen=True)
 class ParsedDockerfile:
     path: Path
     text: str
@@ -162,6 +181,39 @@ class ParsedDockerfile:
                     found.append(instruction)
                     break
         return found
+
+    def ancestry(self, stage: Stage) -> list[Stage]:
+        """``lineage`` in build order: the first ancestor first, ``stage`` last."""
+        return list(reversed(self.lineage(stage)))
+
+    def workdir_at(self, instruction: Instruction) -> str:
+        """The WORKDIR in effect for ``instruction`` (``/`` when none was set)."""
+        workdir = "/"
+        for stage in self.ancestry(self.stages[instruction.stage]):
+            for current in stage.instructions:
+                if current is instruction:
+                    return workdir
+                if current.keyword == "WORKDIR" and current.value.strip():
+                    workdir = posixpath.normpath(posixpath.join(workdir, current.value.strip()))
+        return workdir
+
+    def user(self, stage: Stage) -> Instruction | None:
+        """The USER instruction the stage runs as (inherited from its ancestors), if any."""
+        found = None
+        for current in self.ancestry(stage):
+            found = current.last("USER") or found
+        return found
+
+    def last_in_image(self, stage: Stage, keyword: str) -> Instruction | None:
+        """The instruction that is in force for ``stage`` (CMD, ENTRYPOINT, HEALTHCHECK...)."""
+        found = None
+        for current in self.ancestry(stage):
+            found = current.last(keyword) or found
+        return found
+
+    def healthcheck(self, stage: Stage) -> HealthCheck | None:
+        instruction = self.last_in_image(stage, "HEALTHCHECK")
+        return None if instruction is None else _healthcheck(instruction, self.path)
 
     def suppressed(self, line: int) -> dict[str, str]:
         """Codes suppressed for the instruction on ``line``: ``{code: reason}``.
@@ -268,3 +320,48 @@ def _install(instruction: Instruction, command: str) -> Install | None:
         frozen = bool(flags & {"--frozen-lockfile", "--immutable"})
         production = "--production" in flags
     return Install(instruction, tool, command, frozen, production, global_install)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
+_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "ns": 1e-9}
+_HEALTH_OPTIONS = re.compile(r"((?:--[a-z-]+=\S+\s+)*)(.*)", re.DOTALL)
+
+
+def _duration(text: str, where: Location) -> int:
+    """A Go duration (``30s``, ``1m30s``) in whole seconds, or a clear error."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise UserError(f"HEALTHCHECK: {text!r} is not a duration such as 30s", where)
+    return round(sum(float(n) * _SECONDS[u] for n, u in parts))
+
+
+def _healthcheck(instruction: Instruction, path: Path) -> HealthCheck:
+    where = instruction.location(path)
+    match = _HEALTH_OPTIONS.fullmatch(instruction.value.strip())
+    assert match is not None  # the pattern matches any text
+    timings = {"interval": 30, "timeout": 30, "start-period": 0, "retries": 3}  # Docker's
+    for option in match.group(1).split():
+        key, _, value = option[2:].partition("=")
+        if key == "retries":
+            if not value.isdigit():
+                raise UserError(f"HEALTHCHECK: --retries={value} is not a number", where)
+            timings[key] = int(value)
+        elif key in timings:
+            timings[key] = _duration(value, where)
+    body = match.group(2).strip()
+    keyword, _, probe = body.partition(" ")
+    disabled = keyword.upper() == "NONE"
+    command: list[str] | str | None = None
+    if keyword.upper() == "CMD":
+        probe = probe.strip()
+        form = replace(instruction, value=probe).exec_form()
+        command = form if form is not None else probe
+    return HealthCheck(
+        instruction=instruction,
+        disabled=disabled,
+        interval=timings["interval"],
+        timeout=timings["timeout"],
+        start_period=timings["start-period"],
+        retries=timings["retries"],
+        command=command,
+    )
