@@ -114,6 +114,64 @@ def check(services: ServicesArgument = None, repo: RepoOption = None) -> None:
     _echo(f"{len(results)} files match their templates")
 
 
+@app.command()
+def new(
+    name: Annotated[
+        str, typer.Argument(help="Name of the service (its folder and package name part).")
+    ],
+    repo: RepoOption = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="http or worker.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (http services).")] = None,
+    health: Annotated[
+        str | None, typer.Option("--health", help="Health-check path (default /health).")
+    ] = None,
+    dep: Annotated[
+        list[str] | None,
+        typer.Option("--dep", help="Another service it needs at runtime (repeatable)."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="A required environment variable (repeatable)."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Ask nothing; fail if an answer is missing.")
+    ] = False,
+    install: Annotated[
+        bool, typer.Option("--install", help="Run pnpm install to update pnpm-lock.yaml.")
+    ] = False,
+) -> None:
+    """Scaffold a service, add it to dockerforge.yaml and render its Dockerfile.
+
+    On a terminal with no answer flags it asks; otherwise it asks nothing.
+    """
+    from dockerforge.commands import new as command
+
+    manifest = _load(repo)
+    request = command.Request(name, kind, port, health, tuple(dep or ()), tuple(env or ()))
+    answered = yes or dep or env or any(v is not None for v in (kind, port, health))
+    if not answered and sys.stdin.isatty():
+        asked = command.ask(manifest, name, install=install)
+        if asked is None:
+            _echo("nothing written")
+            raise typer.Exit(EXIT_FINDINGS)
+        request, install = asked
+    created = command.create(manifest, request, install=install)
+    _echo(created.summary())
+    for path in created.written:
+        _echo(f"  wrote {path}")
+    if created.install_code not in (None, 0):
+        _echo(
+            f"dockerforge: pnpm install failed (exit {created.install_code}); the service is "
+            "written, run `pnpm install` again once the problem is fixed",
+            err=True,
+        )
+    _echo("next steps:")
+    for step in created.next_steps():
+        _echo(f"  {step}")
+    if created.install_code not in (None, 0):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def main() -> None:
     try:
         app()
