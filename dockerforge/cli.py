@@ -172,6 +172,58 @@ def new(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command()
+def fix(
+    services: ServicesArgument = None,
+    repo: RepoOption = None,
+    write: Annotated[bool, typer.Option("--write", help="Apply the changes.")] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Ask per file, then apply the accepted.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also replace files whose lines need review.")
+    ] = False,
+) -> None:
+    """Show why each non-canonical Dockerfile must change, as a diff; --write applies it.
+
+    Exit 1 while changes are pending, 0 when every file matches its rendering.
+    """
+    from dockerforge.commands import fix as command
+    from dockerforge.diffs import wants_colour
+
+    if write and interactive:
+        raise UserError("--write and --interactive exclude each other")
+    if interactive and not sys.stdin.isatty():
+        raise UserError("--interactive needs a terminal (use --write to apply without asking)")
+    manifest = _load(repo)
+    plans = command.plan_fixes(manifest, services)
+    if not plans:
+        return
+    colour = wants_colour()
+    if interactive:
+        outcome = command.review_interactively(
+            manifest,
+            plans,
+            ask=command.questionary_chooser(),
+            echo=lambda text: sys.stdout.write(text),
+            force=force,
+            colour=colour,
+        )
+        if outcome.aborted:
+            _echo("aborted: nothing written", err=True)
+            raise typer.Exit(EXIT_FINDINGS)
+    elif write:
+        outcome = command.write_all(manifest, plans, force=force)
+        for plan in plans:
+            sys.stdout.write(command.explain(plan, force=force, colour=colour, diff=False))
+    else:
+        outcome = command.FixOutcome(tuple(plans))
+        for plan in plans:
+            sys.stdout.write(command.explain(plan, force=force, colour=colour))
+    _echo(command.summary(outcome, force=force, dry_run=not (write or interactive)), err=True)
+    raise typer.Exit(EXIT_FINDINGS if outcome.pending else EXIT_OK)
+
+
 def main() -> None:
     try:
         app()
