@@ -224,6 +224,34 @@ def fix(
     raise typer.Exit(EXIT_FINDINGS if outcome.pending else EXIT_OK)
 
 
+@app.command()
+def init(
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo", help="Monorepo root (default: the current folder).", file_okay=False
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing dockerforge.yaml.")
+    ] = False,
+    stdout: Annotated[
+        bool, typer.Option("--stdout", help="Print the manifest instead of writing it.")
+    ] = False,
+) -> None:
+    """Write a commented dockerforge.yaml inferred from the repository, saying where each
+    value came from."""
+    from dockerforge.commands import init as command
+
+    result = command.init(repo or Path.cwd(), force=force, write=not stdout)
+    for line in command.report(result):
+        _echo(line, err=stdout)
+    if stdout:
+        sys.stdout.write(result.text)
+    else:
+        _echo(command.summary(result))
+
+
 def main() -> None:
     try:
         app()
