@@ -108,7 +108,8 @@ def summary(outcome: FixOutcome, *, force: bool, dry_run: bool) -> str:
     blocked = [p for p in plans if p.blocked(force)]
     if dry_run:
         changing = len(plans) - len(blocked)
-        text = f"{_files(changing)} would change (`dockerforge fix --write` applies them)"
+        them = "it" if changing == 1 else "them"
+        text = f"{_files(changing)} would change (`dockerforge fix --write` applies {them})"
     else:
         text = f"{_files(len(outcome.written))} fixed"
         if outcome.skipped:
