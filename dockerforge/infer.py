@@ -187,13 +187,14 @@ class _Inference:
             for name, fact in sorted(libraries.items(), key=lambda item: item[1].package.path)
         )
         shared = self._shared(library_list)
+        node = self._node_image(list(services.values()))
         return InferredManifest(
             root=self.root,
             globs=self._globs(),
             scope=self._scope(shared),
             shared=shared,
             services_dir=self._services_dir(inferred),
-            node=(node := self._node_image(list(services.values()))),
+            node=node,
             family=self._family(node.value),
             pnpm=self._pnpm(list(facts.values())),
             services=tuple(inferred),

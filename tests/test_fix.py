@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
 import subprocess
@@ -285,6 +284,10 @@ def test_interactive_does_not_offer_a_file_that_needs_review(example: Path) -> N
 # -- interactive, the real CLI on a pseudo-terminal --------------------------------------
 @pytest.fixture
 def terminal() -> Iterator[tuple[int, int]]:
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals are POSIX only")
+    import pty
+
     master, slave = pty.openpty()
     yield master, slave
     os.close(master)
