@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -250,6 +251,124 @@ def init(
         sys.stdout.write(result.text)
     else:
         _echo(command.summary(result))
+
+
+AnyRepoOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo",
+        help="Monorepo root (default: the nearest folder at or above the current one that "
+        "holds dockerforge.yaml, else pnpm-workspace.yaml; without a manifest the services "
+        "are inferred as `dockerforge init` would).",
+        file_okay=False,
+    ),
+]
+
+
+class AuditFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    sarif = "sarif"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+class RulesFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+
+
+@app.command()
+def audit(
+    services: ServicesArgument = None,
+    repo: AnyRepoOption = None,
+    fmt: Annotated[
+        AuditFormat,
+        typer.Option(
+            "--format",
+            help="text (grouped by service), markdown (the audit document), json or sarif.",
+        ),
+    ] = AuditFormat.text,
+    fail_on: Annotated[
+        Severity,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a finding of this severity or worse is not suppressed."
+        ),
+    ] = Severity.error,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Audit as of this date (YYYY-MM-DD; default: today)."),
+    ] = None,
+) -> None:
+    """ECS Fargate readiness audit of every service's Dockerfile (rules: `dockerforge rules`)."""
+    from datetime import date
+
+    from dockerforge.commands.audit import run
+    from dockerforge.report import render as render_report
+    from dockerforge.services import load_services
+
+    try:
+        day = date.fromisoformat(today) if today is not None else date.today()
+    except ValueError:
+        raise UserError(f"--today {today!r}: expected a date such as 2026-11-26") from None
+    report = run(load_services(repo, services), day)
+    sys.stdout.write(render_report(report, fmt.value))
+    raise typer.Exit(report.exit_code(fail_on.value))
+
+
+@app.command()
+def rules(
+    code: Annotated[
+        str | None, typer.Argument(help="A rule code such as DF103 (default: list them all).")
+    ] = None,
+    fmt: Annotated[
+        RulesFormat,
+        typer.Option("--format", help="text, or markdown (the README's rules table)."),
+    ] = RulesFormat.text,
+) -> None:
+    """List the audit rules, or explain one."""
+    from dockerforge.commands import rules as command
+
+    if fmt is RulesFormat.markdown:
+        if code is not None:
+            raise UserError("--format markdown prints the whole table: name no rule")
+        from dockerforge.rules import markdown_table
+
+        sys.stdout.write(markdown_table())
+        return
+    sys.stdout.write(command.explain(code) if code is not None else command.listing())
+
+
+@app.command()
+def ecs(
+    services: ServicesArgument = None,
+    repo: AnyRepoOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write <service>.containers.json (and <service>.target-group.json for HTTP "
+            "services) into this folder of the repository instead of printing JSON.",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """ECS container definitions (and ALB health checks) that match each service's image."""
+    from dockerforge.commands import ecs as command
+    from dockerforge.services import load_services
+
+    selection = load_services(repo, services)
+    found = command.fragments(selection)
+    if out is None:
+        sys.stdout.write(command.as_json(found))
+        return
+    for written in command.write(selection, found, out):
+        _echo(f"{'wrote' if written.changed else 'unchanged'} {written.path}")
 
 
 def main() -> None:

@@ -142,6 +142,12 @@ def _stage(dockerfile: ParsedDockerfile, name: str) -> Stage | None:
 
 def _mapped(source: str, target: str, into_folder: bool, path: str) -> list[str]:
     """Where ``path`` in the destination comes from in the source, for a folder or a file."""
+    if _GLOB.search(source):  # matches land in the destination folder under their own names
+        folder, pattern = posixpath.split(source)
+        name = posixpath.basename(path)
+        if posixpath.dirname(path) == target.rstrip("/") and fnmatch.fnmatchcase(name, pattern):
+            return [posixpath.join(folder, name)]
+        return []
     found = []
     if path == target or path.startswith(target.rstrip("/") + "/"):
         found.append(posixpath.normpath(source + path[len(target) :]))
