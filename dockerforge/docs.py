@@ -41,5 +41,11 @@ def manifest_reference() -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
+def rules_table() -> str:
+    from dockerforge.rules import markdown_table
+
+    return markdown_table()
+
+
 # Generated README blocks: name -> function producing the block's content.
-BLOCKS = {"manifest-reference": manifest_reference}
+BLOCKS = {"manifest-reference": manifest_reference, "rules": rules_table}

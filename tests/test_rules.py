@@ -418,6 +418,6 @@ def test_every_rule_has_a_failing_and_a_passing_case() -> None:
 
 def test_readme_rules_table_is_generated_from_the_rules() -> None:
     readme = (REPO / "README.md").read_text()
-    match = re.search(r"<!-- rules:start -->\n(.*?)<!-- rules:end -->", readme, re.DOTALL)
+    match = re.search(r"<!-- begin:rules -->\n(.*?)<!-- end:rules -->", readme, re.DOTALL)
     assert match, "README.md lacks the generated rules table (dockerforge rules --format markdown)"
     assert match.group(1) == markdown_table()

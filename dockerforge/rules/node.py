@@ -152,7 +152,8 @@ class NodeVersusEngines(Rule):
                 yield self.at(
                     target,
                     first,
-                    f"{first.base} runs Node.js {major}, but {where} says engines.node {spec!r}",
+                    f"{first.base} runs Node.js {major}, but {where} says engines.node "
+                    f"{json.dumps(spec)}",
                 )
 
 
@@ -188,7 +189,7 @@ class NoEngines(Rule):
             "package.json",
             line,
             f"{len(lacking)} workspace packages ({names}) declare no engines.node and rely on "
-            f"the root's {root!r}",
+            f"the root's {json.dumps(root)}",
         )
 
 
