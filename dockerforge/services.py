@@ -56,8 +56,18 @@ def _locate(repo: Path | None) -> tuple[Path, bool]:
         pass
     start = Path.cwd().resolve()
     for folder in (start, *start.parents):
-        if (folder / "pnpm-workspace.yaml").is_file():
+        if (folder / "pnpm-workspace.yaml").is_file() or _declares_workspaces(folder):
             return folder, False
     raise UserError(
-        f"no {MANIFEST_NAME} or pnpm-workspace.yaml in {start} or any parent folder (pass --repo)"
+        f"no {MANIFEST_NAME}, pnpm-workspace.yaml or package.json with `workspaces` in {start} "
+        "or any parent folder (pass --repo)"
     )
+
+
+def _declares_workspaces(folder: Path) -> bool:
+    """A root package.json with a ``workspaces`` field (npm and yarn monorepos)."""
+    manifest = folder / "package.json"
+    try:
+        return manifest.is_file() and '"workspaces"' in manifest.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False

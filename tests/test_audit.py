@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import pytest
 from dockerforge.audit import audit
 from dockerforge.manifest import load_manifest
 from dockerforge.rules import markdown_table
-from tests.conftest import AUDITED_DRIFT, GOLDEN, MULTILIB, copy_tree, run_cli, snapshot
+from tests.conftest import AUDITED_DRIFT, GOLDEN, MULTILIB, REPO, copy_tree, run_cli, snapshot
 
 TODAY = "2026-11-26"
 HTTP = [
@@ -337,6 +340,13 @@ def test_without_a_manifest_the_services_are_inferred(example: Path) -> None:
         }
 
     assert dockerfile_findings(inferred) == dockerfile_findings(declared)
+    # From a service's folder the monorepo root is found above it, and --repo works too.
+    below = run_cli(
+        "audit", "--format", "json", "--today", TODAY, cwd=example / "services/api-gateway"
+    )
+    assert json.loads(below.stdout)["findings"] == inferred["findings"]
+    explicit = run_cli("audit", "--repo", example, "--format", "json", "--today", TODAY)
+    assert json.loads(explicit.stdout)["findings"] == inferred["findings"]
     # Without the manifest the task environment points at the Dockerfile and has no secrets.
     env = [
         f for f in inferred["findings"] if f["rule"] == "DF119" and f["service"] == "api-gateway"
@@ -374,3 +384,15 @@ def test_audited_drift_set_is_the_one_the_audit_flags() -> None:
         s for s, code, _, _ in expected_example() if s and code not in {"DF110", "DF114", "DF119"}
     }
     assert flagged == AUDITED_DRIFT
+
+
+def test_wheel_ships_the_end_of_life_table(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path, REPO],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("dockerforge-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = json.loads(archive.read("dockerforge/data/node_eol.json"))
+    assert shipped["18"] == "2025-04-30" and shipped["20"] == "2026-04-30"

@@ -98,15 +98,18 @@ def provides(
     built: bool = False,
     until: Instruction | None = None,
     depth: int = 0,
+    visited: set[tuple[int, str]] | None = None,
 ) -> bool:
     """Does ``stage`` hold the absolute ``path`` (a file or a folder) through its COPYs?
 
     ``built``: also count a path that does not exist in the repository but lies inside a
     folder copied from it, since a build step in that stage can create it (``dist/``).
     """
-    if depth > _MAX_DEPTH:
-        return False
     path = posixpath.normpath(path)
+    visited = set() if visited is None else visited
+    if depth > _MAX_DEPTH or (stage.index, path) in visited:
+        return False  # asked already on this search: hostile files cannot make it explode
+    visited.add((stage.index, path))
     for instruction in image_copies(dockerfile, stage, until):
         parts = copy_parts(instruction)
         if parts is None:
@@ -127,7 +130,13 @@ def provides(
                 continue  # an external image: nothing is known about its files
             for mapped in _mapped(posixpath.join("/", source), target, into_folder, path):
                 if provides(
-                    dockerfile, source_stage, mapped, context, built=built, depth=depth + 1
+                    dockerfile,
+                    source_stage,
+                    mapped,
+                    context,
+                    built=built,
+                    depth=depth + 1,
+                    visited=visited,
                 ):
                     return True
     return False
