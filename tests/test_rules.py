@@ -230,6 +230,10 @@ def test_df112_worker_with_healthcheck(example: Path) -> None:
     text = GOLDEN_WORKER.replace('CMD ["node"', probe + 'CMD ["node"')
     bad(run(example, "session-worker", text), "DF112", [(SESSION, line_of(text, "HEALTHCHECK"))])
     good(run(example, "session-worker", GOLDEN_WORKER), "DF112")
+    process = GOLDEN_WORKER.replace(
+        'CMD ["node"', 'HEALTHCHECK CMD ["pgrep", "-x", "node"]\nCMD ["node"'
+    )
+    good(run(example, "session-worker", process), "DF112")
 
 
 def test_df113_healthcheck_port_and_path(example: Path) -> None:
@@ -287,6 +291,8 @@ def test_df116_host_paths(example: Path, instruction: str) -> None:
     text = GOLDEN_API.replace("USER nodejs\n", f"{instruction}\nUSER nodejs\n")
     bad(run(example, "api-gateway", text), "DF116", [(API, line_of(text, instruction))])
     good(run(example, "api-gateway", GOLDEN_API), "DF116")
+    template = GOLDEN_API.replace("USER nodejs\n", "COPY .env.example ./\nUSER nodejs\n")
+    good(run(example, "api-gateway", template), "DF116")
 
 
 def test_df117_workspace_spec_not_rewritten(example: Path) -> None:

@@ -10,6 +10,10 @@ from dockerforge.rules.base import INFO, WARNING, Finding, Fix, Rule, ServiceTar
 RERENDER = "re-renders the HEALTHCHECK from the manifest's port and health path"
 _USES_PORT = re.compile(r"process\.env\.PORT\b|process\.env\[['\"]PORT['\"]\]|\$\{?PORT\b")
 _PATH_END = r"(?![A-Za-z0-9._~/%-])"
+# An HTTP probe: a URL, curl or wget, node's http module, or a health path.
+_HTTP_PROBE = re.compile(
+    r"https?://|\bcurl\b|\bwget\b|require\(\s*['\"]https?['\"]\s*\)|/health|/ready|/live"
+)
 GOOD_PROBE = (
     "HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\\n"
     '  CMD ["node", "-e", "require(\'http\').get({host: \'127.0.0.1\', port: process.env.PORT, '
@@ -46,12 +50,12 @@ class HttpWithoutHealthcheck(Rule):
 
 class WorkerWithHealthcheck(Rule):
     code = "DF112"
-    title = "Worker image with a HEALTHCHECK"
+    title = "Worker image with an HTTP HEALTHCHECK"
     severity = WARNING
     why = (
         "A worker serves no HTTP, so an HTTP probe always fails: Docker marks the container "
         "unhealthy, and a task definition health check copied from it makes ECS replace a "
-        "working task again and again."
+        "working task again and again. (A probe of the process itself is fine.)"
     )
     bad = 'HEALTHCHECK CMD wget -q -O- http://127.0.0.1:3000/health\nCMD ["node", "dist/index.js"]'
     good = 'CMD ["node", "dist/index.js"]   # workers: no HEALTHCHECK'
@@ -61,11 +65,11 @@ class WorkerWithHealthcheck(Rule):
         if target.dockerfile is None or target.service.is_http:
             return
         probe = target.dockerfile.healthcheck(target.runtime)
-        if probe is not None and not probe.disabled:
+        if probe is not None and not probe.disabled and _HTTP_PROBE.search(probe.text):
             yield self.at(
                 target,
                 probe.instruction,
-                "a worker has no HTTP endpoint, so this HEALTHCHECK can only fail",
+                "a worker has no HTTP endpoint, so this HTTP HEALTHCHECK can only fail",
             )
 
 

@@ -18,6 +18,7 @@ from dockerforge.rules.facts import (
 from dockerforge.workspace import ALL_SECTIONS, RUNTIME_SECTIONS, Package
 
 _DOTENV = re.compile(r"(^|/)(\.env(\..+)?|.+\.env)$")
+_DOTENV_TEMPLATE = re.compile(r"\.(example|sample|template|dist)$")  # no values, only names
 _HOST_PATH = re.compile(r"(?:^|[\s=:\"'])(/Users/[^/\s]+|/home/[^/\s]+|[A-Za-z]:\\)")
 
 
@@ -51,7 +52,9 @@ class HostPaths(Rule):
                             f"`{source}` is outside the build context: the build fails on any "
                             "other machine",
                         )
-                    elif _DOTENV.search(normalize_source(source)):
+                    elif _DOTENV.search(normalize_source(source)) and not _DOTENV_TEMPLATE.search(
+                        source
+                    ):
                         yield self.at(
                             target,
                             instruction,
@@ -74,7 +77,7 @@ class WorkspaceNotRewritten(Rule):
     title = "`workspace:` dependency not rewritten for the runtime layout"
     severity = ERROR
     why = (
-        "`workspace:*` means something only to pnpm inside the monorepo. npm and yarn 1 fail "
+        "`workspace:*` means something only to the workspace's own package manager. npm fails "
         "with EUNSUPPORTEDPROTOCOL on it, so any step that installs a copied package.json "
         "with npm needs the spec rewritten first (the canonical image rewrites it to "
         "`file:<relative path>`, which matches the /app/<folder> layout)."
@@ -97,8 +100,8 @@ class WorkspaceNotRewritten(Rule):
         root = target.repo.root
         packages = target.repo.workspace.packages.values()
         for install in dockerfile.installs():
-            if install.tool == "pnpm" or install.global_install:
-                continue
+            if install.tool != "npm" or install.global_install:
+                continue  # pnpm and yarn 2+ resolve workspace: themselves
             stage = dockerfile.stages[install.instruction.stage]
             rewritten = any(
                 "workspace:" in run.value
