@@ -68,7 +68,8 @@ class Report:
             for s in SEVERITIES
         ]
         suppressed = len(self.findings) - len(self.counted())
-        text = ", ".join(parts) + f" in {len(self.services)} services"
+        count = len(self.services)
+        text = ", ".join(parts) + f" in {count} service{'s' if count != 1 else ''}"
         return text + (f" ({suppressed} suppressed)" if suppressed else "")
 
 
