@@ -242,8 +242,11 @@ def measure(env: dict[str, str], root: Path, variants: list[Variant], worker: st
     tags: list[str] = []
     try:
         for variant in variants:
-            tag = f"dockerforge-bench/{variant.name}:{uuid.uuid4().hex[:8]}"
-            tags.append(tag)
+            run = uuid.uuid4().hex[:8]
+            tag, warm_tag = (
+                f"dockerforge-bench/{variant.name}:{run}-{p}" for p in ("cold", "warm")
+            )
+            tags += [tag, warm_tag]
             source.write_text(original)
             if variant.name == "pnpm-deploy":  # its pnpm store lives in a BuildKit cache mount
                 docker(env, "builder", "prune", "-f", "--filter", "type=exec.cachemount")
@@ -258,7 +261,7 @@ def measure(env: dict[str, str], root: Path, variants: list[Variant], worker: st
             # A line the build cache has never seen, so the warm build must compile again.
             source.write_text(original + f"console.log('bench change {uuid.uuid4().hex}');\n")
             log(f"{variant.name}: warm build after a source-only change")
-            variant.warm = build(env, root, variant, tag, cold=False)
+            variant.warm = build(env, root, variant, warm_tag, cold=False)
             log(f"{variant.name}: warm {variant.warm.seconds} s, ok={variant.warm.ok}")
     finally:
         source.write_text(original)
