@@ -51,7 +51,7 @@ def ecs_services(
 ) -> list[EcsService]:
     """The ECS pieces of ``services``; ``model`` is the manifest (or the inferred one)."""
     env = environment(model)
-    prefix = model.scope.lstrip("@")
+    prefix = model.scope.lstrip("@") if model.scope else model.root.name
     sources: dict[str, PackageSources] = {}
 
     def read(path: str) -> PackageSources:

@@ -13,27 +13,23 @@ non-Node service) are listed in :attr:`InferredManifest.skipped` with the reason
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from dockerforge.dockerfile import HealthCheck, ParsedDockerfile, parse_dockerfile
 from dockerforge.errors import UserError
-from dockerforge.manifest import DEFAULT_ENTRYPOINT, DEFAULT_HEALTH, _family_of
+from dockerforge.manifest import DEFAULT_ENTRYPOINT, DEFAULT_HEALTH, family_of
 from dockerforge.schema import ENTRYPOINT, HEALTH_PATH, NAME_PART, SCOPE, SEMVER
+from dockerforge.sources import Import, PackageSources, line_of
 from dockerforge.workspace import ALL_SECTIONS, RUNTIME_SECTIONS, Package, Workspace, read_workspace
 
 T = TypeVar("T")
 
-SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
-SKIP_FOLDERS = {"node_modules", "dist", "build", "out", "coverage", ".git", ".next", ".turbo"}
-MAX_SOURCE_FILES = 2000  # per service; a service with more is not read further
-MAX_SOURCE_BYTES = 512_000  # per file; generated bundles are not sources
 FALLBACK_PORT = 3000
 FALLBACK_NODE_MAJOR = 20
 # What marks a folder matched by the workspace globs as a service in another language.
@@ -52,9 +48,6 @@ STATIC_SERVERS = ("nginx", "httpd", "caddy", "lighttpd")
 FRONTEND_TOOLS = ("vite", "react-scripts", "@angular/core", "@vue/cli-service", "parcel", "astro")
 SERVER_FRAMEWORKS = ("express", "fastify", "koa", "@nestjs/core", "@hapi/hapi", "hono")
 
-_IMPORT = re.compile(
-    r"""(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)(['"])(\.\.?/[^'"\n]*)\1"""
-)
 _LISTEN_LITERAL = re.compile(r"\.listen\(\s*(\d{2,5})\b")
 _LISTEN_FALLBACK = re.compile(
     r"\.listen\(\s*(?:process\.env\.PORT|PORT|port)\s*(?:\|\||\?\?)\s*(\d{2,5})\b"
@@ -145,6 +138,7 @@ class _Facts:
     runtime_image: str | None = None
     image_line: int | None = None
     sources: list[tuple[str, str]] = field(default_factory=list)  # (relative path, text)
+    imports: tuple[Import, ...] = ()
     notes: list[str] = field(default_factory=list)
 
 
@@ -218,37 +212,15 @@ class _Inference:
                 base = fact.parsed.lineage(fact.parsed.runtime)[-1]
                 fact.runtime_image = base.base
                 fact.image_line = base.line
-        fact.sources = list(self._sources(package.path))
+        nested = frozenset(
+            p.path
+            for p in self.workspace.packages.values()
+            if p.path.startswith(package.path + "/")
+        )
+        sources = PackageSources(self.root, package.path, nested)
+        fact.sources = [(sources.relative(path), text) for path, text in sources.files]
+        fact.imports = sources.imports
         return fact
-
-    def _sources(self, folder: str) -> Iterator[tuple[str, str]]:
-        """The package's own source files (not build output, not nested packages)."""
-        count = 0
-        base = self.root / folder
-        nested = {p.path for p in self.workspace.packages.values() if p.path != folder}
-        for current, dirs, files in os.walk(base):
-            relative_dir = Path(current).relative_to(self.root).as_posix()
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if d not in SKIP_FOLDERS
-                and not d.startswith(".")
-                and f"{relative_dir}/{d}" not in nested
-            )
-            for name in sorted(files):
-                if not name.endswith(SOURCE_SUFFIXES) or name.endswith(".d.ts"):
-                    continue
-                path = Path(current) / name
-                try:
-                    if path.stat().st_size > MAX_SOURCE_BYTES:
-                        continue
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                yield f"{relative_dir}/{name}", text
-                count += 1
-                if count >= MAX_SOURCE_FILES:
-                    return
 
     def _dependents(self) -> dict[str, set[str]]:
         """Package name -> the workspace packages that depend on it with a workspace: spec."""
@@ -307,7 +279,11 @@ class _Inference:
         """Services whose runtime packages all build (dockerforge ships build output)."""
         kept = {}
         for name, fact in services.items():
-            missing = [p for p in self._runtime_closure(fact.package) if not p.has_script("build")]
+            missing = [
+                p
+                for p in self.workspace.closure(fact.package, RUNTIME_SECTIONS).values()
+                if not p.has_script("build")
+            ]
             if missing:
                 names = ", ".join(p.name for p in missing)
                 skipped.append(
@@ -346,20 +322,6 @@ class _Inference:
                 taken[folder] = fact.package.path
                 kept[name] = fact
         return kept
-
-    def _runtime_closure(self, start: Package) -> list[Package]:
-        seen: dict[str, Package] = {}
-        stack = [start]
-        while stack:
-            package = stack.pop()
-            if package.name in seen:
-                continue
-            seen[package.name] = package
-            for dep, spec in package.dependencies(RUNTIME_SECTIONS).items():
-                target = self.workspace.packages.get(dep)
-                if spec.startswith("workspace:") and target is not None:
-                    stack.append(target)
-        return list(seen.values())
 
     # -- one service ---------------------------------------------------------------------
     def _service(self, fact: _Facts, services: dict[str, _Facts]) -> InferredService:
@@ -431,7 +393,7 @@ class _Inference:
         for relative, text in fact.sources:
             match = _HEALTH_ROUTE.search(text)
             if match and HEALTH_PATH.fullmatch(match.group(1)):
-                where = f"{relative}:{_line(text, match.start())}"
+                where = f"{relative}:{line_of(text, match.start())}"
                 return Inferred(match.group(1), f"route in {where}", sure=True)
         return Inferred(DEFAULT_HEALTH, "default; no health route found", sure=False)
 
@@ -478,24 +440,18 @@ class _Inference:
         have = {d.value for d in service.deps}
         deps = list(service.deps)
         notes = list(service.notes)
-        for relative, text in fact.sources:
-            for match in _IMPORT.finditer(text):
-                target = posixpath.normpath(
-                    posixpath.join(posixpath.dirname(relative), match.group(2))
+        for found in fact.imports:
+            where = f"{found.file.relative_to(self.root).as_posix()}:{found.line}"
+            owner = _owner(found.target, folders)
+            if owner is not None and folders[owner] not in have and folders[owner] in by_name:
+                have.add(folders[owner])
+                deps.append(Inferred(folders[owner], f"{where} (imports {found.specifier})"))
+            library = _owner(found.target, libraries)
+            if library is not None:
+                notes.append(
+                    f"{where} imports {libraries[library]} by relative path; "
+                    "declare it in package.json"
                 )
-                if _inside(target, service.path):
-                    continue
-                where = f"{relative}:{_line(text, match.start())}"
-                owner = _owner(target, folders)
-                if owner is not None and folders[owner] not in have and folders[owner] in by_name:
-                    have.add(folders[owner])
-                    deps.append(Inferred(folders[owner], f"{where} (imports {match.group(2)})"))
-                library = _owner(target, libraries)
-                if library is not None:
-                    notes.append(
-                        f"{where} imports {libraries[library]} by relative path; "
-                        "declare it in package.json"
-                    )
         return InferredService(
             name=service.name,
             path=service.path,
@@ -584,7 +540,7 @@ class _Inference:
         )
 
     def _family(self, image: str) -> Inferred[str]:
-        family = _family_of(image)
+        family = family_of(image)
         if family is not None:
             return Inferred(family, f"the image tag {image}")
         return Inferred("debian", f"the tag of {image} names no distribution", sure=False)
@@ -650,15 +606,11 @@ def _listening(sources: Iterable[tuple[str, str]]) -> _Listen | None:
                 for match in pattern.finditer(text):
                     port = int(match.group(1))
                     if 0 < port < 65536:
-                        return _Listen(port, f"{relative}:{_line(text, match.start())}", sure)
+                        return _Listen(port, f"{relative}:{line_of(text, match.start())}", sure)
     for relative, text in files:
         if ".listen(" in text:
-            return _Listen(None, f"{relative}:{_line(text, text.index('.listen('))}", False)
+            return _Listen(None, f"{relative}:{line_of(text, text.index('.listen('))}", False)
     return None
-
-
-def _line(text: str, index: int) -> int:
-    return text.count("\n", 0, index) + 1
 
 
 def _image_name(image: str) -> str:

@@ -170,7 +170,7 @@ class _Loader:
             return folder
         return "shared" if workspace.by_path("shared") is not None else None
 
-    def _scope(self, ws: dict[str, _Value], workspace: Workspace, shared: str | None) -> str:
+    def _scope(self, ws: dict[str, _Value], workspace: Workspace, shared: str | None) -> str | None:
         if "scope" in ws:
             return ws["scope"].value
         if shared is not None:
@@ -180,10 +180,10 @@ class _Loader:
         scopes = sorted(
             {p.name.split("/", 1)[0] for p in workspace.packages.values() if "/" in p.name}
         )
-        if len(scopes) == 1:
-            return scopes[0]
+        if len(scopes) <= 1:
+            return scopes[0] if scopes else None  # None: the packages are not scoped
         raise UserError(
-            "cannot tell the package scope from the workspace; set workspace.scope",
+            f"the workspace uses several scopes ({', '.join(scopes)}); set workspace.scope",
             Location(self.file, 1),
         )
 
@@ -210,7 +210,7 @@ class _Loader:
                     Location(self.file, 1),
                 )
             node = f"node:{major}-alpine"
-        inferred = _family_of(node)
+        inferred = family_of(node)
         if "family" in image:
             family = image["family"].value
             if inferred is not None and inferred != family:
@@ -362,7 +362,7 @@ def _find_cycle(pending: dict[str, set[str]]) -> list[str]:
         path.append(following)
 
 
-def _family_of(image: str) -> str | None:
+def family_of(image: str) -> str | None:
     """The distro family an official-looking Node image tag names, if it says."""
     tag = image.split("@", 1)[0].rsplit("/", 1)[-1]
     tag = tag.split(":", 1)[1] if ":" in tag else ""
@@ -397,8 +397,8 @@ class _Resolver:
 
     def service(self, spec: _ServiceSpec) -> Service:
         assert spec.package is not None
-        build = self._closure(spec.package, ALL_SECTIONS, spec)
-        runtime = self._closure(spec.package, RUNTIME_SECTIONS, spec)
+        build = self.workspace.closure(spec.package, ALL_SECTIONS, self._extra_deps)
+        runtime = self.workspace.closure(spec.package, RUNTIME_SECTIONS, self._extra_deps)
         order = self._build_order(build)
         projects = tuple(self._project(build[name], name in runtime) for name in order)
         return Service(
@@ -415,43 +415,14 @@ class _Resolver:
             line=spec.location.line,
         )
 
-    def _workspace_deps(self, package: Package, sections: tuple[str, ...]) -> list[Package]:
-        found = []
-        for dep, version in package.dependencies(sections).items():
-            if not version.startswith("workspace:"):
-                continue
-            target = self.workspace.packages.get(dep)
-            if target is None:
-                raise UserError(
-                    f"dependency {dep!r} uses {version!r} but no workspace package "
-                    f"is named {dep!r}",
-                    package.location(dep),
-                )
-            found.append(target)
-        return found
-
     def _extra_deps(self, package: Package) -> list[Package]:
         spec = self.by_package.get(package.name)
         if spec is None:
             return []
         return [self.specs[dep].package for dep, _ in spec.deps if self.specs[dep].package]
 
-    def _closure(
-        self, start: Package, sections: tuple[str, ...], spec: _ServiceSpec
-    ) -> dict[str, Package]:
-        seen: dict[str, Package] = {}
-        stack = [start]
-        while stack:
-            package = stack.pop()
-            if package.name in seen:
-                continue
-            seen[package.name] = package
-            stack.extend(self._workspace_deps(package, sections))
-            stack.extend(self._extra_deps(package))
-        return seen
-
     def _edges(self, package: Package) -> set[str]:
-        return {p.name for p in self._workspace_deps(package, ALL_SECTIONS)} | {
+        return {p.name for p in self.workspace.workspace_deps(package, ALL_SECTIONS)} | {
             p.name for p in self._extra_deps(package)
         }
 

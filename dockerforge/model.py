@@ -93,7 +93,7 @@ class Service:
 class Manifest:
     file: Path
     root: Path
-    scope: str
+    scope: str | None  # npm scope of the workspace packages; None when they are unscoped
     shared: str | None  # folder of the shared package
     services_dir: str
     build_files: tuple[str, ...]
@@ -103,6 +103,10 @@ class Manifest:
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
+
+    def package_name(self, name: str) -> str:
+        """The npm name a new package called ``name`` gets in this workspace."""
+        return f"{self.scope}/{name}" if self.scope else name
 
     @property
     def output_dirs(self) -> tuple[str, ...]:

@@ -53,18 +53,19 @@ def environment(manifest: Manifest) -> jinja2.Environment:
     return env
 
 
-def _render(env: jinja2.Environment, name: str, **context: object) -> str:
+def render_template(env: jinja2.Environment, template: str, /, **context: object) -> str:
+    """Render one template; a mistake in a (repository) template is a user error."""
     try:
-        return env.get_template(name).render(**context)
+        return env.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         where = Location(Path(exc.filename), exc.lineno) if exc.filename else None
         raise UserError(f"template error: {exc.message}", where) from None
     except jinja2.TemplateError as exc:
-        raise UserError(f"template {name}: {exc}") from None
+        raise UserError(f"template {template}: {exc}") from None
 
 
 def render_dockerfile(manifest: Manifest, service: Service, env: jinja2.Environment) -> str:
-    return _render(
+    return render_template(
         env,
         "Dockerfile.j2",
         service=service,
@@ -78,7 +79,7 @@ def render_dockerfile(manifest: Manifest, service: Service, env: jinja2.Environm
 
 
 def render_dockerignore(manifest: Manifest, env: jinja2.Environment) -> str:
-    return _render(
+    return render_template(
         env, "dockerignore.j2", output_dirs=manifest.output_dirs, manifest_name=MANIFEST_NAME
     )
 

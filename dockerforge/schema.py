@@ -92,7 +92,7 @@ WORKSPACE = Section(
             "The npm scope of the workspace packages.",
             SCOPE,
             "an npm scope such as @kodingcaravan",
-            default="the scope of the shared package's name",
+            default="the scope of the shared package's name (none when packages are unscoped)",
         ),
         Field(
             "shared",

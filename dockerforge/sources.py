@@ -104,15 +104,17 @@ class Call:
 class PackageSources:
     """The source files of one workspace package, read once."""
 
-    def __init__(self, root: Path, package_path: str) -> None:
+    def __init__(self, root: Path, package_path: str, nested: frozenset[str] = frozenset()) -> None:
+        """``nested``: folders of other packages inside this one, which are not its sources."""
         self.root = root
         self.package_path = package_path
         self.folder = root / package_path
+        self.nested = frozenset(root / n for n in nested)
 
     @cached_property
     def files(self) -> tuple[tuple[Path, str], ...]:
         found: list[tuple[Path, str]] = []
-        for path in _walk(self.folder):
+        for path in _walk(self.folder, self.nested):
             if path.name.endswith(".d.ts") or _TEST_FILE.search(path.name):
                 continue
             try:
@@ -125,6 +127,10 @@ class PackageSources:
                 break
         return tuple(found)
 
+    def relative(self, path: Path) -> str:
+        """A source file's path relative to the repository root."""
+        return path.relative_to(self.root).as_posix()
+
     @cached_property
     def imports(self) -> tuple[Import, ...]:
         """Relative imports that leave this package's folder."""
@@ -136,7 +142,7 @@ class PackageSources:
                 target = posixpath.normpath(posixpath.join(folder, specifier))
                 if target == self.package_path or target.startswith(self.package_path + "/"):
                     continue
-                found.append(Import(path, _line_of(text, match.start()), specifier, target))
+                found.append(Import(path, line_of(text, match.start()), specifier, target))
         return tuple(found)
 
     @cached_property
@@ -150,7 +156,7 @@ class PackageSources:
                     continue
                 groups = tuple(_env_groups(text, *body))
                 if groups:
-                    found.append(EnvValidator(name, path, _line_of(text, match.start()), groups))
+                    found.append(EnvValidator(name, path, line_of(text, match.start()), groups))
         return tuple(found)
 
     def calls(self, validators: tuple[EnvValidator, ...]) -> Iterator[Call]:
@@ -159,7 +165,7 @@ class PackageSources:
             pattern = re.compile(rf"(?<![\w.$])(?<!function ){re.escape(validator.name)}\s*\(")
             for path, text in self.files:
                 for match in pattern.finditer(text):
-                    line = _line_of(text, match.start())
+                    line = line_of(text, match.start())
                     if path == validator.file and line == validator.line:
                         continue
                     arguments = text[match.end() : text.find(")", match.end())]
@@ -167,20 +173,24 @@ class PackageSources:
                     yield Call(validator, path, line, names)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, nested: frozenset[Path]) -> Iterator[Path]:
     if not folder.is_dir():
         return
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
             continue
         if entry.is_dir():
-            if entry.name not in SKIP_DIRS and not entry.name.startswith("."):
-                yield from _walk(entry)
+            if (
+                entry.name not in SKIP_DIRS
+                and not entry.name.startswith(".")
+                and entry not in nested
+            ):
+                yield from _walk(entry, nested)
         elif entry.suffix in SOURCE_SUFFIXES:
             yield entry
 
 
-def _line_of(text: str, index: int) -> int:
+def line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,40 @@ class Workspace:
             return None
         match = re.search(r"\d+", node)
         return int(match.group(0)) if match else None
+
+    def workspace_deps(self, package: Package, sections: Iterable[str]) -> list[Package]:
+        """The workspace packages ``package`` depends on through ``workspace:`` specs."""
+        found = []
+        for dep, version in package.dependencies(sections).items():
+            if not version.startswith("workspace:"):
+                continue
+            target = self.packages.get(dep)
+            if target is None:
+                raise UserError(
+                    f"dependency {dep!r} uses {version!r} but no workspace package "
+                    f"is named {dep!r}",
+                    package.location(dep),
+                )
+            found.append(target)
+        return found
+
+    def closure(
+        self,
+        start: Package,
+        sections: tuple[str, ...],
+        extra: Callable[[Package], Iterable[Package]] = lambda _: (),
+    ) -> dict[str, Package]:
+        """``start`` and every package it reaches through ``workspace:`` specs (and ``extra``)."""
+        seen: dict[str, Package] = {}
+        stack = [start]
+        while stack:
+            package = stack.pop()
+            if package.name in seen:
+                continue
+            seen[package.name] = package
+            stack.extend(self.workspace_deps(package, sections))
+            stack.extend(extra(package))
+        return seen
 
     def resolve_catalog(self, package: Package, dep: str, spec: str) -> str:
         """The version range that a ``catalog:`` spec stands for, or a clear error."""

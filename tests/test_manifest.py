@@ -258,3 +258,26 @@ def test_bad_flag_is_a_usage_error(example: Path) -> None:
     result = run_cli("check", "--frobnicate", cwd=example)
     assert result.code == 2
     assert "No such option: --frobnicate" in result.stderr
+
+
+def test_unscoped_workspace_has_no_scope(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "services" / "api").mkdir(parents=True)
+    (root / "package.json").write_text(
+        '{"packageManager": "pnpm@9.15.9", "engines": {"node": "20"}}'
+    )
+    (root / "pnpm-workspace.yaml").write_text("packages: ['services/*']\n")
+    (root / "services" / "api" / "package.json").write_text(
+        '{"name": "api", "scripts": {"build": "tsc"}}'
+    )
+    write_manifest(root, "services:\n  api:\n    port: 8080\n")
+    manifest = load_manifest(root)
+    assert manifest.scope is None
+    assert manifest.package_name("billing") == "billing"
+    assert manifest.image.node == "node:20-alpine"
+
+
+def test_several_scopes_need_an_explicit_scope(multilib: Path) -> None:
+    jobs = multilib / "apps" / "jobs" / "package.json"
+    jobs.write_text(jobs.read_text().replace('"@acme/jobs"', '"@other/jobs"'))
+    assert "several scopes (@acme, @other); set workspace.scope" in load_error(multilib)

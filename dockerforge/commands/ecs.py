@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dockerforge.ecs import EcsService, ecs_services
 from dockerforge.errors import UserError
-from dockerforge.fsutil import write_atomic
+from dockerforge.fsutil import write_files
 from dockerforge.services import ServiceSet
 
 
@@ -52,4 +52,5 @@ def write(selection: ServiceSet, found: list[EcsService], out: Path) -> list[Wri
         raise UserError(f"--out {out}: must be a folder inside the repository {selection.root}")
     folder = Path(relative).as_posix()
     texts = files(found, folder)
-    return [Written(path, write_atomic(selection.root, path, text)) for path, text in texts.items()]
+    changed = write_files(selection.root, list(texts.items()))
+    return [Written(path, c) for path, c in zip(texts, changed, strict=True)]

@@ -19,7 +19,7 @@ from typing import Any
 from dockerforge.classify import Classification, classify
 from dockerforge.commands.check import FileCheck, check
 from dockerforge.diffs import colourize
-from dockerforge.fsutil import write_atomic
+from dockerforge.fsutil import write_files
 from dockerforge.model import Manifest
 
 APPLY, SKIP, DIFF, QUIT = "apply", "skip", "diff", "quit"
@@ -127,7 +127,8 @@ def _files(count: int) -> str:
 # -- change ------------------------------------------------------------------------------
 def apply_fixes(manifest: Manifest, plans: list[FilePlan]) -> list[str]:
     """Write each planned rendering (atomically, keeping mode and line endings)."""
-    return [p.path for p in plans if write_atomic(manifest.root, p.path, p.text)]
+    changed = write_files(manifest.root, [(p.path, p.text) for p in plans])
+    return [p.path for p, c in zip(plans, changed, strict=True) if c]
 
 
 def write_all(manifest: Manifest, plans: list[FilePlan], *, force: bool) -> FixOutcome:

@@ -23,14 +23,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from dockerforge.errors import Location, UserError
-from dockerforge.fsutil import inside, read_if_exists, write_atomic
+from dockerforge.fsutil import inside, read_if_exists, write_files
 from dockerforge.manifest import DEFAULT_ENTRYPOINT, DEFAULT_HEALTH, MANIFEST_NAME, load_manifest
 from dockerforge.manifest_edit import ServiceEntry, add_service
 from dockerforge.model import Manifest, Service
-from dockerforge.render import DOCKERIGNORE, environment, render_dockerignore, render_files
+from dockerforge.render import (
+    DOCKERIGNORE,
+    environment,
+    render_dockerignore,
+    render_files,
+    render_template,
+)
 from dockerforge.schema import ENV_NAME, HEALTH_PATH, KINDS, NAME_PART
 from dockerforge.workspace import Package, Workspace, read_workspace
 from dockerforge.yamlfile import read_text
@@ -125,7 +129,7 @@ def check_name(manifest: Manifest, name: str) -> None:
     target = inside(manifest.root, folder)
     if target.exists() or target.is_symlink():
         raise UserError(f"{folder} already exists; choose another name or remove that folder")
-    package = f"{manifest.scope}/{name}"
+    package = manifest.package_name(name)
     other = read_workspace(manifest.root).packages.get(package)
     if other is not None:
         raise UserError(f"package {package} already exists in {other.path}; choose another name")
@@ -289,7 +293,7 @@ def _scaffold(
     context: dict[str, Any] = {
         "name": entry.name,
         "kind": entry.kind,
-        "package": f"{manifest.scope}/{entry.name}",
+        "package": manifest.package_name(entry.name),
         "version": version if isinstance(version, str) else "1.0.0",
         "private": sibling_data.get("private", True) is True,
         "entrypoint": DEFAULT_ENTRYPOINT,
@@ -307,12 +311,14 @@ def _scaffold(
     env = environment(manifest)
     env.filters["json"] = _json
     env.filters["quote"] = _quote
-    package_json = _render(env, "scaffold/package.json.j2", context)
+    package_json = render_template(env, "scaffold/package.json.j2", **context)
     _check_package_json(manifest, package_json, context)
     return {
         f"{folder}/package.json": package_json,
-        f"{folder}/tsconfig.json": _render(env, "scaffold/tsconfig.json.j2", context),
-        f"{folder}/{SOURCE_DIR}/index.ts": _render(env, f"scaffold/{entry.kind}.ts.j2", context),
+        f"{folder}/tsconfig.json": render_template(env, "scaffold/tsconfig.json.j2", **context),
+        f"{folder}/{SOURCE_DIR}/index.ts": render_template(
+            env, f"scaffold/{entry.kind}.ts.j2", **context
+        ),
     }
 
 
@@ -366,16 +372,6 @@ def _quote(value: str) -> str:
     """A single-quoted TypeScript string literal."""
     inner = json.dumps(str(value), ensure_ascii=False)[1:-1]
     return "'" + inner.replace('\\"', '"').replace("'", "\\'") + "'"
-
-
-def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-    try:
-        return env.get_template(name).render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        where = Location(Path(exc.filename), exc.lineno) if exc.filename else None
-        raise UserError(f"template error: {exc.message}", where) from None
-    except jinja2.TemplateError as exc:
-        raise UserError(f"template {name}: {exc}") from None
 
 
 def _check_package_json(manifest: Manifest, text: str, context: dict[str, Any]) -> None:
@@ -443,11 +439,8 @@ def _load_with(
 # -- doing it --------------------------------------------------------------------------------
 def write(plan: Plan) -> tuple[str, ...]:
     """Write the plan's files; every path is checked before the first write."""
-    for relative, _ in plan.files:
-        inside(plan.root, relative)
-    return tuple(
-        relative for relative, text in plan.files if write_atomic(plan.root, relative, text)
-    )
+    changed = write_files(plan.root, list(plan.files))
+    return tuple(relative for (relative, _), c in zip(plan.files, changed, strict=True) if c)
 
 
 def find_pnpm() -> str:
