@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import tempfile
@@ -52,8 +53,8 @@ def write_atomic(root: Path, relative: str, text: str) -> bool:
     """Write ``text`` to ``relative`` under ``root``; return False when nothing changed.
 
     The new content goes to a temporary file in the same folder and is renamed over the old
-    one, so a reader never sees half a file. An existing file keeps its mode and its line
-    endings (CRLF stays CRLF).
+    one, so a reader never sees half a file. An existing file keeps its mode, its line
+    endings (CRLF stays CRLF) and its UTF-8 byte order mark.
     """
     path = inside(root, relative)
     old = read_if_exists(root, relative)
@@ -61,6 +62,8 @@ def write_atomic(root: Path, relative: str, text: str) -> bool:
         text = normalize_newlines(text).replace("\n", "\r\n")
     if old == text:
         return False
+    if old is not None and path.read_bytes().startswith(codecs.BOM_UTF8):
+        text = "\ufeff" + text
     mode = stat.S_IMODE(path.stat().st_mode) if old is not None else DEFAULT_MODE
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
