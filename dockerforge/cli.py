@@ -107,12 +107,18 @@ def check(services: ServicesArgument = None, repo: RepoOption = None) -> None:
         sys.stdout.write(colourize(diff) if colour else diff)
     if drifted:
         names = ", ".join(r.rendered.service or r.path for r in drifted)
+        verb = "drifts" if len(drifted) == 1 else "drift"
         _echo(
-            f"{len(drifted)} of {len(results)} files drift from their templates: {names} "
-            "(`dockerforge render` rewrites them; `dockerforge fix` explains why)"
+            f"{len(drifted)} of {_files(len(results))} {verb} from the templates: {names} "
+            "(`dockerforge render` rewrites; `dockerforge fix` explains why)"
         )
         raise typer.Exit(EXIT_FINDINGS)
-    _echo(f"{len(results)} files match their templates")
+    verb = "matches its template" if len(results) == 1 else "match their templates"
+    _echo(f"{_files(len(results))} {verb}")
+
+
+def _files(count: int) -> str:
+    return "1 file" if count == 1 else f"{count} files"
 
 
 @app.command()

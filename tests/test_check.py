@@ -13,7 +13,7 @@ def test_check_on_the_example_names_the_audited_files(example: Path) -> None:
     result = run_cli("check", "--repo", example)
     assert result.code == 1
     summary = result.stdout.strip().splitlines()[-1]
-    match = re.match(r"(\d+) of (\d+) files drift from their templates: ([^(]+) \(", summary)
+    match = re.match(r"(\d+) of (\d+) files drift from the templates: ([^(]+) \(", summary)
     assert match, summary
     assert (match.group(1), match.group(2)) == ("6", "18")
     assert set(match.group(3).strip().split(", ")) == AUDITED_DRIFT

@@ -68,7 +68,7 @@ def test_init_reproduces_the_example_manifest(example: Path) -> None:
     assert drifted(inferred) == drifted(hand_written) == AUDITED_DRIFT
     checked = run_cli("check", "--repo", example)
     assert checked.code == 1
-    assert checked.stdout.splitlines()[-1].startswith("6 of 18 files drift from their templates")
+    assert checked.stdout.splitlines()[-1].startswith("6 of 18 files drift from the templates")
 
     lines = result.stdout.splitlines()
     assert lines[-1] == "wrote dockerforge.yaml: 17 services, 1 library, 0 skipped"

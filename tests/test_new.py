@@ -100,7 +100,7 @@ def test_http_service_from_flags(example: Path) -> None:
 def test_check_is_clean_for_the_new_service_and_nothing_else_drifts(example: Path) -> None:
     assert new_cli(example, "billing-service", "--port", "3012").code == 0
     own = run_cli("check", "billing-service", "--repo", example)
-    assert (own.code, own.stdout) == (0, "1 files match their templates\n")
+    assert (own.code, own.stdout) == (0, "1 file matches its template\n")
     everything = run_cli("check", "--repo", example)
     drifted = set(re.findall(r"^\+\+\+ b/services/([^/]+)/Dockerfile$", everything.stdout, re.M))
     assert drifted == AUDITED_DRIFT  # the example's audited files, and no new one
