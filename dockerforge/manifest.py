@@ -54,12 +54,18 @@ def find_repo(start: Path) -> Path:
     )
 
 
-def load_manifest(root: Path) -> Manifest:
-    """Read, validate and resolve the manifest of the repository at ``root``."""
+def load_manifest(
+    root: Path, *, text: str | None = None, workspace: Workspace | None = None
+) -> Manifest:
+    """Read, validate and resolve the manifest of the repository at ``root``.
+
+    ``text`` stands in for dockerforge.yaml and ``workspace`` for the package.json files, so
+    a command can prove that what it is about to write loads, before writing anything.
+    """
     root = root.resolve()
     file = root / MANIFEST_NAME
-    doc = load_yaml(file)
-    return _Loader(file, root).load(doc)
+    doc = load_yaml(file, text)
+    return _Loader(file, root).load(doc, workspace or read_workspace(root))
 
 
 @dataclass
@@ -117,7 +123,7 @@ class _Loader:
         return Location(self.file, 1)
 
     # -- the manifest ------------------------------------------------------------------
-    def load(self, doc: Any) -> Manifest:
+    def load(self, doc: Any, workspace: Workspace) -> Manifest:
         if doc is None:
             raise UserError(
                 "the manifest is empty; it needs at least `services:`", Location(self.file, 1)
@@ -125,7 +131,6 @@ class _Loader:
         top = self.section(doc, ROOT, "")
         if "services" not in top:
             raise UserError("missing required key 'services'", Location(self.file, 1))
-        workspace = read_workspace(self.root)
 
         ws = (
             self.section(top["workspace"].value, WORKSPACE, "workspace")
@@ -156,6 +161,7 @@ class _Loader:
             image=defaults,
             templates=templates,
             services=services,
+            workspace=workspace,
         )
 
     def _shared_folder(self, ws: dict[str, _Value], workspace: Workspace) -> str | None:
@@ -324,7 +330,7 @@ class _Loader:
     def _package_of(self, spec: _ServiceSpec, workspace: Workspace) -> Package:
         package = workspace.by_path(spec.path)
         if package is None:
-            if (self.root / spec.path / "package.json").is_file():
+            if not workspace.covers(spec.path):
                 why = "its folder is not matched by the workspace globs"
             else:
                 why = "there is no package.json there"

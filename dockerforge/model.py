@@ -7,8 +7,12 @@ them; commands compare, diff or write the renderings. Nothing downstream re-read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dockerforge.workspace import Workspace
 
 # Where every workspace package sits in the images: /app/<its folder in the repository>.
 APP_ROOT = "/app"
@@ -100,6 +104,8 @@ class Manifest:
     image: ImageDefaults
     templates: Path | None
     services: tuple[Service, ...]
+    # What the package.json files said when the manifest was resolved (read once, reused).
+    workspace: Workspace = field(repr=False, compare=False)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

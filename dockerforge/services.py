@@ -7,7 +7,6 @@ manifest they use it; without one they use the manifest ``dockerforge init`` wou
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +36,7 @@ def load_services(repo: Path | None, names: list[str] | None) -> ServiceSet:
     else:
         from dockerforge.commands.init import init
 
-        inferred = init(root, write=False).manifest
-        # The inferred manifest was proven in a scratch folder; it describes this one.
-        model = dataclasses.replace(inferred, root=root, file=root / MANIFEST_NAME, templates=None)
+        model = init(root, write=False).manifest
     return ServiceSet(root, model, declared, tuple(select_services(model, names)))
 
 

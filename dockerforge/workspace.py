@@ -6,7 +6,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,20 @@ class Workspace:
         match = re.search(r"\d+", node)
         return int(match.group(0)) if match else None
 
+    def covers(self, folder: str) -> bool:
+        """Whether the workspace globs include a package in ``folder`` (relative, POSIX)."""
+        include = [p.strip().rstrip("/") for p in self.patterns if not p.startswith("!")]
+        exclude = [p[1:].strip().rstrip("/") for p in self.patterns if p.startswith("!")]
+        return any(_glob_match(folder, p) for p in include) and not any(
+            fnmatch.fnmatchcase(folder, ex) for ex in exclude
+        )
+
+    def with_package(self, package: Package) -> Workspace:
+        """This workspace as it will be once ``package`` exists (if the globs include it)."""
+        if not self.covers(package.path):
+            return self
+        return replace(self, packages={**self.packages, package.name: package})
+
     def workspace_deps(self, package: Package, sections: Iterable[str]) -> list[Package]:
         """The workspace packages ``package`` depends on through ``workspace:`` specs."""
         found = []
@@ -135,8 +149,12 @@ def json_key_line(text: str, key: str) -> int | None:
 
 def read_json(path: Path) -> tuple[str, Any]:
     text = read_text(path)
+    return text, decode_json(path, text)
+
+
+def decode_json(path: Path, text: str) -> Any:
     try:
-        return text, json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"invalid JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)) from None
 
@@ -232,6 +250,16 @@ def _expand(root: Path, patterns: list[str]) -> list[str]:
 def _read_package(root: Path, folder: str) -> Package:
     file = root / folder / "package.json"
     text, data = read_json(file)
+    return _package(file, folder, text, data)
+
+
+def parse_package(root: Path, folder: str, text: str) -> Package:
+    """A package.json that is about to be written, read as the workspace will read it."""
+    file = root / folder / "package.json"
+    return _package(file, folder, text, decode_json(file, text))
+
+
+def _package(file: Path, folder: str, text: str, data: Any) -> Package:
     if not isinstance(data, dict):
         raise UserError("expected a JSON object", Location(file, 1))
     name = data.get("name")
@@ -241,3 +269,20 @@ def _read_package(root: Path, folder: str) -> Package:
             f'expected an npm package name in "name", got {name!r}', Location(file, line)
         )
     return Package(name=name, path=folder, file=file, text=text, data=data)
+
+
+def _glob_match(folder: str, pattern: str) -> bool:
+    """Path-segment glob matching as pnpm's globs mean it (``*`` stays in one segment)."""
+    return _segments_match(folder.split("/"), pattern.split("/"))
+
+
+def _segments_match(parts: list[str], pattern: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_segments_match(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return (
+        bool(parts)
+        and fnmatch.fnmatchcase(parts[0], pattern[0])
+        and _segments_match(parts[1:], pattern[1:])
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from dockerforge.errors import UserError
 from dockerforge.manifest import find_repo, load_manifest
+from dockerforge.workspace import parse_package
 from tests.conftest import run_cli, snapshot
 
 
@@ -281,3 +282,28 @@ def test_several_scopes_need_an_explicit_scope(multilib: Path) -> None:
     jobs = multilib / "apps" / "jobs" / "package.json"
     jobs.write_text(jobs.read_text().replace('"@acme/jobs"', '"@other/jobs"'))
     assert "several scopes (@acme, @other); set workspace.scope" in load_error(multilib)
+
+
+def test_workspace_globs_cover_folders_segment_by_segment(multilib: Path) -> None:
+    workspace = load_manifest(multilib).workspace
+    assert workspace.covers("apps/billing")
+    assert workspace.covers("packages/db")
+    assert not workspace.covers("apps/billing/nested")  # `*` stays in one path segment
+    assert not workspace.covers("tools/cli")
+
+
+def test_manifest_text_and_workspace_overlay_load_without_writing(example: Path) -> None:
+    before = snapshot(example)
+    text = (example / "dockerforge.yaml").read_text() + "  billing-service:\n    port: 3012\n"
+    with pytest.raises(UserError, match=r"there is no package\.json there"):
+        load_manifest(example, text=text)
+    manifest = load_manifest(example)
+    package = parse_package(
+        example,
+        "services/billing-service",
+        '{"name": "@kodingcaravan/billing-service", "scripts": {"build": "tsc"}}',
+    )
+    loaded = load_manifest(example, text=text, workspace=manifest.workspace.with_package(package))
+    billing = loaded.service("billing-service")
+    assert billing is not None and billing.port == 3012
+    assert snapshot(example) == before

@@ -9,4 +9,10 @@ from dockerforge.services import ServiceSet
 
 
 def run(selection: ServiceSet, today: date) -> Report:
-    return audit(selection.root, selection.services, today=today, manifest=selection.manifest)
+    return audit(
+        selection.root,
+        selection.services,
+        today=today,
+        manifest=selection.manifest,
+        workspace=selection.model.workspace,
+    )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,36 +210,15 @@ def _all_values(inferred: InferredManifest) -> list[tuple[str, Inferred[object]]
 
 # -- proof and report ------------------------------------------------------------------
 def prove(root: Path, text: str) -> Manifest:
-    """Load ``text`` with the real loader, in a shadow of the files it reads."""
-    with tempfile.TemporaryDirectory(prefix="dockerforge-init-") as temp:
-        shadow = Path(temp)
-        for source in _loader_inputs(root):
-            target = shadow / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        (shadow / MANIFEST_NAME).write_text(text, encoding="utf-8")
-        try:
-            loaded = load_manifest(shadow)
-        except UserError as exc:
-            raise UserError(
-                f"the inferred manifest does not load ({exc}); nothing written. "
-                "Run `dockerforge init --stdout`, correct it and save it as "
-                f"{MANIFEST_NAME}"
-            ) from None
-    return loaded
-
-
-def _loader_inputs(root: Path) -> list[Path]:
-    """The files the manifest loader reads: root and workspace package.json files,
-    pnpm-workspace.yaml and the root build files."""
-    from dockerforge.workspace import read_workspace
-
-    workspace = read_workspace(root)
-    files = [root / "package.json", *(p.file for p in workspace.packages.values())]
-    files += [p for p in sorted(root.glob("tsconfig*.json")) if p.is_file()]
-    if workspace.workspace_file is not None:
-        files.append(workspace.workspace_file)
-    return files
+    """Load ``text`` with the real loader, as if it were the repository's manifest."""
+    try:
+        return load_manifest(root, text=text)
+    except UserError as exc:
+        raise UserError(
+            f"the inferred manifest does not load ({exc}); nothing written. "
+            "Run `dockerforge init --stdout`, correct it and save it as "
+            f"{MANIFEST_NAME}"
+        ) from None
 
 
 def report(result: InitResult) -> list[str]:

@@ -17,9 +17,8 @@ import posixpath
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from dockerforge.render import (
     render_template,
 )
 from dockerforge.schema import ENV_NAME, HEALTH_PATH, KINDS, NAME_PART
-from dockerforge.workspace import Package, Workspace, read_workspace
+from dockerforge.workspace import Package, Workspace, parse_package
 from dockerforge.yamlfile import read_text
 
 FIRST_PORT = 3000
@@ -130,7 +129,7 @@ def check_name(manifest: Manifest, name: str) -> None:
     if target.exists() or target.is_symlink():
         raise UserError(f"{folder} already exists; choose another name or remove that folder")
     package = manifest.package_name(name)
-    other = read_workspace(manifest.root).packages.get(package)
+    other = manifest.workspace.packages.get(package)
     if other is not None:
         raise UserError(f"package {package} already exists in {other.path}; choose another name")
 
@@ -234,14 +233,13 @@ def resolve(manifest: Manifest, request: Request) -> ServiceEntry:
 def plan(manifest: Manifest, request: Request) -> Plan:
     """Compute every file ``new`` writes and prove the result loads; write nothing."""
     entry = resolve(manifest, request)
-    workspace = read_workspace(manifest.root)
     folder = f"{manifest.services_dir}/{entry.name}"
-    scaffold = _scaffold(manifest, workspace, entry, folder)
+    scaffold = _scaffold(manifest, manifest.workspace, entry, folder)
 
     manifest_text = read_text(manifest.file)
     edit = add_service(manifest.file, manifest_text, entry, after=_neighbour(manifest, entry))
 
-    loaded = _load_with(manifest, workspace, edit.text, scaffold)
+    loaded = _load_with(manifest, edit.text, folder, scaffold[f"{folder}/package.json"])
     service = loaded.service(entry.name)
     assert service is not None
     env = environment(loaded)
@@ -399,41 +397,14 @@ def _template_location(manifest: Manifest, name: str) -> Location | None:
     return None
 
 
-def _load_with(
-    manifest: Manifest, workspace: Workspace, manifest_text: str, scaffold: dict[str, str]
-) -> Manifest:
-    """Load the manifest as it will be once the new files exist, without writing them.
-
-    The loader reads only the manifest, the root and workspace package.json files,
-    pnpm-workspace.yaml and the root build files, so a shadow copy of those in a temporary
-    folder is the repository as the loader will see it.
-    """
-    root = manifest.root
-    copies = [workspace.root_file, *(p.file for p in workspace.packages.values())]
-    if workspace.workspace_file is not None:
-        copies.append(workspace.workspace_file)
-    copies += [p for p in root.glob("tsconfig*.json") if p.is_file()]
-    copies += [root / name for name in manifest.build_files]
-    with tempfile.TemporaryDirectory(prefix="dockerforge-new-") as temp:
-        shadow = Path(temp)
-        for source in copies:
-            target = shadow / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        for relative, text in [*scaffold.items(), (MANIFEST_NAME, manifest_text)]:
-            target = shadow / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        if manifest.templates is not None:
-            (shadow / manifest.templates.relative_to(root)).mkdir(parents=True, exist_ok=True)
-        try:
-            loaded = load_manifest(shadow)
-        except UserError as exc:
-            location = exc.location
-            if location is not None and location.path.is_relative_to(shadow):
-                location = replace(location, path=root / location.path.relative_to(shadow))
-            raise UserError(f"the new service would not load: {exc.message}", location) from None
-    return replace(loaded, file=manifest.file, root=root, templates=manifest.templates)
+def _load_with(manifest: Manifest, manifest_text: str, folder: str, package_json: str) -> Manifest:
+    """Load the manifest as it will be once the new files exist, without writing them."""
+    package = parse_package(manifest.root, folder, package_json)
+    workspace = manifest.workspace.with_package(package)
+    try:
+        return load_manifest(manifest.root, text=manifest_text, workspace=workspace)
+    except UserError as exc:
+        raise UserError(f"the new service would not load: {exc.message}", exc.location) from None
 
 
 # -- doing it --------------------------------------------------------------------------------
