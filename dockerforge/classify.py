@@ -19,10 +19,8 @@ Three answers per file:
 from __future__ import annotations
 
 import fnmatch
-import json
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -32,6 +30,8 @@ from dockerforge.dockerfile import (
     Instruction,
     ParsedDockerfile,
     Stage,
+    is_node_image,
+    normalize_source,
     parse_dockerfile,
 )
 from dockerforge.fsutil import normalize_newlines
@@ -363,7 +363,7 @@ class _Dockerfile:
         stage = self.parsed.stages[instruction.stage]
         if self._is_stage_name(stage.base) or stage.base == self.manifest.image.node:
             return None
-        if not _is_node_image(stage.base):
+        if not is_node_image(stage.base):
             return "not a Node.js image; dockerforge renders Node.js services only"
         if self.generated:
             return None
@@ -427,7 +427,7 @@ class _Dockerfile:
     def _review_copy(self, instruction: Instruction) -> str | None:
         if instruction.flag("from") is not None:
             return None  # between stages: the template lays stages out its own way
-        sources = _copy_sources(instruction)
+        sources = (instruction.copy_parts() or ([], ""))[0]
         for source in sources:
             why = self._review_source(source)
             if why is not None:
@@ -437,7 +437,7 @@ class _Dockerfile:
     def _review_source(self, source: str) -> str | None:
         if re.match(r"[a-z]+://", source):
             return f"downloads {source}; {_OVERRIDE_HINT}"
-        clean = _clean_path(source)
+        clean = normalize_source(source)
         if clean == ".":
             return None
         if "/" not in clean and any(fnmatch.fnmatchcase(f, clean) for f in ROOT_PACKAGE_FILES):
@@ -531,7 +531,7 @@ class _Dockerfile:
         found = set()
         for instruction in self.parsed.instructions():
             if instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
-                found.update(_clean_path(s) for s in _copy_sources(instruction))
+                found.update(normalize_source(s) for s in (instruction.copy_parts() or ([], ""))[0])
         return found
 
     def _is_stage_name(self, name: str) -> bool:
@@ -557,7 +557,7 @@ class _Dockerfile:
         return None
 
     def _runs_entrypoint(self, instruction: Instruction) -> bool:
-        words = instruction.exec_form() or _split(instruction.value)
+        words = instruction.exec_form() or instruction.words()
         if len(words) != 2 or words[0] != "node":
             return False
         workdir = self.parsed.workdir_at(instruction)
@@ -566,7 +566,7 @@ class _Dockerfile:
 
     def _start_script_entrypoint(self, instruction: Instruction) -> str | None:
         """The node script behind ``CMD npm start`` (or pnpm/yarn), when that is the CMD."""
-        words = instruction.exec_form() or _split(instruction.value)
+        words = instruction.exec_form() or instruction.words()
         if words not in (
             ["npm", "start"],
             ["npm", "run", "start"],
@@ -597,7 +597,7 @@ def _review_system_packages(words: list[str]) -> str | None:
 
 
 def _env(instruction: Instruction) -> list[tuple[str, str]]:
-    words = _split(instruction.value)
+    words = instruction.words()
     if not words:
         return []
     if "=" not in words[0]:  # legacy form: ENV KEY value with spaces
@@ -609,43 +609,9 @@ def _ports(instruction: Instruction) -> list[str]:
     return [word.split("/", 1)[0] for word in instruction.value.split()]
 
 
-def _copy_sources(instruction: Instruction) -> list[str]:
-    text = instruction.value.strip()
-    words = [w for w in text.split() if w.startswith("--")]
-    rest = text
-    for word in words:
-        if rest.startswith(word):
-            rest = rest[len(word) :].lstrip()
-    if rest.startswith("["):
-        try:
-            parsed = json.loads(rest)
-        except json.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
-            return parsed[:-1]
-    return instruction.arguments[:-1]
-
-
-def _clean_path(source: str) -> str:
-    clean = posixpath.normpath(source.strip().removeprefix("./")) if source.strip() else "."
-    return clean.rstrip("/") or "."
-
-
 def _covers(outer: str, inner: str) -> bool:
     """True when the folder ``outer`` is ``inner`` or contains it."""
     return outer == inner or inner.startswith(outer.rstrip("/") + "/")
-
-
-def _is_node_image(image: str) -> bool:
-    name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-    return "node" in name
-
-
-def _split(value: str) -> list[str]:
-    try:
-        return shlex.split(value)
-    except ValueError:
-        return value.split()
 
 
 def _show(instruction: Instruction) -> str:
@@ -654,5 +620,5 @@ def _show(instruction: Instruction) -> str:
 
 
 def _command_text(instruction: Instruction) -> str:
-    words = instruction.exec_form() or _split(instruction.value)
+    words = instruction.exec_form() or instruction.words()
     return " ".join(words)

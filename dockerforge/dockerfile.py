@@ -45,13 +45,30 @@ class Instruction:
                 return value
         return None
 
+    def words(self) -> list[str]:
+        """The arguments split as a shell would (plain whitespace when quoting is broken)."""
+        return _split(self.value)
+
     @property
     def arguments(self) -> list[str]:
         """The words after the leading ``--flags``, for COPY/ADD and similar."""
-        words = _split(self.value)
+        words = self.words()
         while words and words[0].startswith("--"):
             words.pop(0)
         return words
+
+    def copy_parts(self) -> tuple[list[str], str] | None:
+        """The sources and destination of a COPY/ADD (shell or JSON form)."""
+        words = self.arguments
+        if words and words[0].startswith("["):
+            try:
+                parsed = json.loads(self.value[self.value.index("[") :])
+            except (ValueError, json.JSONDecodeError):
+                return None
+            words = [w for w in parsed if isinstance(w, str)]
+        if len(words) < 2:
+            return None
+        return words[:-1], words[-1]
 
     def exec_form(self) -> list[str] | None:
         """The JSON array of an exec-form CMD/ENTRYPOINT/RUN, or None for shell form."""
@@ -282,6 +299,20 @@ def parse_dockerfile(path: Path, text: str | None = None) -> ParsedDockerfile:
 
 def read_dockerfile(path: Path) -> str:
     return read_text(path, limit=MAX_DOCKERFILE_BYTES)
+
+
+def normalize_source(source: str) -> str:
+    """A build-context source as a repository-relative POSIX path (``.`` for the root)."""
+    return posixpath.normpath(source.removeprefix("./") or ".")
+
+
+def image_name(image: str) -> str:
+    """The repository part of an image reference: ``node`` for ``docker.io/node:18@sha...``."""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def is_node_image(image: str) -> bool:
+    return "node" in image_name(image)
 
 
 def _with(stage: Stage, instructions: list[Instruction]) -> Stage:

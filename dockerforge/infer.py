@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from dockerforge.dockerfile import HealthCheck, ParsedDockerfile, parse_dockerfile
+from dockerforge.dockerfile import (
+    HealthCheck,
+    ParsedDockerfile,
+    image_name,
+    is_node_image,
+    parse_dockerfile,
+)
 from dockerforge.errors import UserError
 from dockerforge.manifest import DEFAULT_ENTRYPOINT, DEFAULT_HEALTH, family_of
 from dockerforge.schema import ENTRYPOINT, HEALTH_PATH, NAME_PART, SCOPE, SEMVER
@@ -257,10 +263,10 @@ class _Inference:
         if "next" in deps:
             return "Next.js app (next in package.json); dockerforge renders Node.js services"
         image = fact.runtime_image
-        if image is not None and not _is_node_image(image):
+        if image is not None and not is_node_image(image):
             where = f"{fact.dockerfile}:{fact.image_line}"
-            if _image_name(image) in STATIC_SERVERS:
-                return f"static frontend served by {_image_name(image)} ({where}: FROM {image})"
+            if image_name(image) in STATIC_SERVERS:
+                return f"static frontend served by {image_name(image)} ({where}: FROM {image})"
             return f"its image is not Node.js ({where}: FROM {image})"
         tools = [t for t in FRONTEND_TOOLS if t in deps]
         if tools and not any(f in deps for f in SERVER_FRAMEWORKS) and fact.parsed is None:
@@ -520,7 +526,7 @@ class _Inference:
 
     def _node_image(self, services: list[_Facts]) -> Inferred[str]:
         images = Counter(
-            f.runtime_image for f in services if f.runtime_image and _is_node_image(f.runtime_image)
+            f.runtime_image for f in services if f.runtime_image and is_node_image(f.runtime_image)
         )
         if images:
             (image, count), *others = images.most_common()
@@ -611,14 +617,6 @@ def _listening(sources: Iterable[tuple[str, str]]) -> _Listen | None:
         if ".listen(" in text:
             return _Listen(None, f"{relative}:{line_of(text, text.index('.listen('))}", False)
     return None
-
-
-def _image_name(image: str) -> str:
-    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-
-
-def _is_node_image(image: str) -> bool:
-    return "node" in _image_name(image)
 
 
 def _clean_script(path: str) -> str | None:

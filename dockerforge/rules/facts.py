@@ -8,12 +8,11 @@ is another package's build output in the runtime image?) without building anythi
 from __future__ import annotations
 
 import fnmatch
-import json
 import posixpath
 import re
 from pathlib import Path
 
-from dockerforge.dockerfile import Instruction, ParsedDockerfile, Stage
+from dockerforge.dockerfile import Instruction, ParsedDockerfile, Stage, normalize_source
 
 LOCKFILES = {
     "pnpm": ("pnpm-lock.yaml",),
@@ -22,25 +21,6 @@ LOCKFILES = {
 }
 _GLOB = re.compile(r"[*?\[]")
 _MAX_DEPTH = 16  # stages copying from stages; a Dockerfile cannot loop, this is a safety net
-
-
-def copy_parts(instruction: Instruction) -> tuple[list[str], str] | None:
-    """The sources and destination of a COPY/ADD (shell or JSON form)."""
-    words = instruction.arguments
-    if words and words[0].startswith("["):
-        try:
-            parsed = json.loads(instruction.value[instruction.value.index("[") :])
-        except (ValueError, json.JSONDecodeError):
-            return None
-        words = [w for w in parsed if isinstance(w, str)]
-    if len(words) < 2:
-        return None
-    return words[:-1], words[-1]
-
-
-def normalize_source(source: str) -> str:
-    """A build-context source as a repository-relative POSIX path (``.`` for the root)."""
-    return posixpath.normpath(source.removeprefix("./") or ".")
 
 
 def leaves_context(source: str) -> bool:
@@ -75,7 +55,7 @@ def context_copied(
 ) -> bool:
     """Is the repository file ``relative`` copied (from the build context) into ``stage``?"""
     for instruction in image_copies(dockerfile, stage, until):
-        parts = copy_parts(instruction)
+        parts = instruction.copy_parts()
         if parts is None or instruction.flag("from") is not None:
             continue
         for source in parts[0]:
@@ -111,7 +91,7 @@ def provides(
         return False  # asked already on this search: hostile files cannot make it explode
     visited.add((stage.index, path))
     for instruction in image_copies(dockerfile, stage, until):
-        parts = copy_parts(instruction)
+        parts = instruction.copy_parts()
         if parts is None:
             continue
         sources, destination = parts

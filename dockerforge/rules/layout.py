@@ -6,13 +6,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from dockerforge.dockerfile import normalize_source
 from dockerforge.model import APP_ROOT, Service
 from dockerforge.rules.base import ERROR, Finding, Fix, Rule, ServiceTarget
 from dockerforge.rules.facts import (
     context_copied,
-    copy_parts,
     leaves_context,
-    normalize_source,
     provides,
 )
 from dockerforge.workspace import ALL_SECTIONS, RUNTIME_SECTIONS, Package
@@ -41,7 +40,7 @@ class HostPaths(Rule):
             return
         for instruction in target.dockerfile.instructions():
             if instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
-                parts = copy_parts(instruction)
+                parts = instruction.copy_parts()
                 for source in parts[0] if parts else ():
                     if "://" in source:
                         continue  # ADD <url>: not a host path

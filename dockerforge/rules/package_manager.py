@@ -6,13 +6,12 @@ import fnmatch
 import posixpath
 from collections.abc import Iterator
 
+from dockerforge.dockerfile import normalize_source
 from dockerforge.rules.base import ERROR, WARNING, Finding, Fix, Rule, ServiceTarget
 from dockerforge.rules.facts import (
     LOCKFILES,
-    copy_parts,
     leaves_context,
     lockfile_present,
-    normalize_source,
 )
 
 COPY_PNPM = "COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./"
@@ -70,7 +69,7 @@ class CopyWithoutLockfile(Rule):
         for instruction in target.dockerfile.instructions():
             if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from"):
                 continue
-            parts = copy_parts(instruction)
+            parts = instruction.copy_parts()
             for source in parts[0] if parts else ():
                 if leaves_context(source):
                     continue
